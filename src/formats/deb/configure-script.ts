@@ -1,0 +1,90 @@
+/**
+ * The configure stage of a Debian root, as one POSIX shell script run inside the target by the native helper:
+ * what debootstrap's second stage does, without unpacking anything a second time.
+ *
+ * 1. Scaffolding: policy-rc.d answering 101 (invoke-rc.d(8): no service starts) and a fake
+ *    start-stop-daemon (moved aside, restored afterwards), plus recipe shims (awk -> mawk until mawk is
+ *    configured, as debootstrap does).
+ * 2. Every preinst with "install", in dependency order, recipe's preinstFirst first (base-passwd's preinst
+ *    writes /etc/passwd and /etc/group, which base-files' postinst needs to chown).
+ * 3. `dpkg --configure --force-depends` of the recipe's core packages, in order, like debootstrap's
+ *    x_core_install; then `dpkg --configure -a`, which orders the rest by their dependencies.
+ * 4. The scaffolding is removed whatever happened (trap).
+ */
+import type { ConfigureRecipe } from '../../recipe/recipe.js';
+
+export interface ConfigurePackage {
+  name: string;
+  /** info/ prefix: PKG or PKG:ARCH. */
+  infoPrefix: string;
+  arch: string;
+  version: string;
+  hasPreinst: boolean;
+}
+
+/** Single-quote for sh. */
+export function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export const CONFIGURE_ENV: Record<string, string> = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  LC_ALL: 'C',
+  LANGUAGE: 'C',
+  LANG: 'C',
+  DEBIAN_FRONTEND: 'noninteractive',
+  DEBCONF_NONINTERACTIVE_SEEN: 'true',
+  HOME: '/root',
+  TERM: 'dumb',
+};
+
+export function buildConfigureScript(packages: readonly ConfigurePackage[], recipe: ConfigureRecipe): string {
+  const names = new Set(packages.map((p) => p.name));
+  const first = recipe.preinstFirst.filter((n) => names.has(n));
+  const ordered = [...first.map((n) => packages.find((p) => p.name === n)!), ...packages.filter((p) => !first.includes(p.name))];
+  const dpkgVersion = packages.find((p) => p.name === 'dpkg')?.version ?? '';
+  const lines: string[] = ['set -e', 'exec </dev/null'];
+  const cleanup: string[] = [];
+
+  if (recipe.policyRcD) {
+    lines.push(`printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d`, 'chmod 755 /usr/sbin/policy-rc.d');
+    cleanup.push('rm -f /usr/sbin/policy-rc.d');
+  }
+  if (recipe.startStopDaemon) {
+    // With merged /usr, /sbin/start-stop-daemon and /usr/sbin/start-stop-daemon are one file: find it once.
+    lines.push(
+      'ssd=; for f in /usr/sbin/start-stop-daemon /sbin/start-stop-daemon; do if [ -f "$f" ] && [ ! -L "$f" ]; then ssd=$f; break; fi; done',
+      'if [ -n "$ssd" ]; then mv "$ssd" "$ssd.REAL"; printf \'#!/bin/sh\\necho\\necho "Warning: Fake start-stop-daemon called, doing nothing"\\n\' > "$ssd"; chmod 755 "$ssd"; fi',
+    );
+    cleanup.push('if [ -n "$ssd" ] && [ -f "$ssd.REAL" ]; then mv "$ssd.REAL" "$ssd"; fi');
+  }
+  for (const shim of recipe.shims) {
+    if (!names.has(shim.removeBefore)) continue;
+    lines.push(`if [ ! -e ${shQuote(shim.path)} ] && [ ! -L ${shQuote(shim.path)} ]; then ln -s ${shQuote(shim.target)} ${shQuote(shim.path)}; fi`);
+    cleanup.push(`if [ "$(readlink ${shQuote(shim.path)} 2>/dev/null)" = ${shQuote(shim.target)} ]; then rm -f ${shQuote(shim.path)}; fi`);
+  }
+  lines.unshift(`cleanup() { ${cleanup.length ? cleanup.join('; ') : ':'}; }`, 'trap cleanup EXIT');
+
+  lines.push('echo "rootstrap: running preinst scripts"');
+  for (const p of ordered) {
+    if (!p.hasPreinst) continue;
+    const script = `/var/lib/dpkg/info/${p.infoPrefix}.preinst`;
+    lines.push(
+      `DPKG_MAINTSCRIPT_PACKAGE=${shQuote(p.name)} DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT=1 DPKG_MAINTSCRIPT_ARCH=${shQuote(p.arch)} DPKG_MAINTSCRIPT_NAME=preinst DPKG_MAINTSCRIPT_DEBUG=0 DPKG_RUNNING_VERSION=${shQuote(dpkgVersion)} DPKG_ADMINDIR=/var/lib/dpkg DPKG_ROOT= ${script} install || { echo "rootstrap: preinst of ${p.name} failed with status $?" >&2; exit 1; }`,
+    );
+  }
+  const shimsFor = (pkg: string): string[] =>
+    recipe.shims.filter((s) => s.removeBefore === pkg).map((s) => `if [ "$(readlink ${shQuote(s.path)} 2>/dev/null)" = ${shQuote(s.target)} ]; then rm -f ${shQuote(s.path)}; fi`);
+  const core = recipe.coreFirst.filter((n) => names.has(n));
+  for (const name of core) {
+    lines.push(...shimsFor(name));
+    lines.push(`echo "rootstrap: configuring ${name}"`, `dpkg --force-depends --force-configure-any --configure ${shQuote(name)}`);
+  }
+  for (const shim of recipe.shims) {
+    if (core.includes(shim.removeBefore) || !names.has(shim.removeBefore)) continue;
+    lines.push(...shimsFor(shim.removeBefore));
+    lines.push(`echo "rootstrap: configuring ${shim.removeBefore}"`, `dpkg --force-depends --force-configure-any --configure ${shQuote(shim.removeBefore)}`);
+  }
+  lines.push('echo "rootstrap: configuring the other packages"', 'dpkg --configure -a');
+  return lines.join('\n') + '\n';
+}
