@@ -320,6 +320,7 @@ async function unpackOne(path: string, record: PackageRecord, writer: RootWriter
     multiArchSame: control.paragraph.get('Multi-Arch')?.toLowerCase() === 'same',
     control,
     listPaths: written.map((w) => w.listPath),
+    overrides: { ...(record.priority ? { priority: record.priority } : {}), ...(record.section ? { section: record.section } : {}) },
     conffiles: await hashConffiles(conffileNames, realPaths),
   };
 }

@@ -149,7 +149,7 @@ async function runBootstrap(args: BootstrapArgs): Promise<number> {
         const seconds = (performance.now() - downloadStart) / 1000;
         const text = `${event.doneFiles}/${event.totalFiles} files, ${mb(event.bytes)} of ${mb(event.totalBytes)}, ${mb(event.bytes / Math.max(seconds, 0.001))}/s`;
         const task = wrappers.get('unpack');
-        if (task) task.output = text;
+        if (task && process.stderr.isTTY) task.output = text;
         break;
       }
       case 'log':

@@ -22,6 +22,15 @@ export interface ConfigurePackage {
   hasPreinst: boolean;
 }
 
+/**
+ * dpkg (>= 1.17) configures the unconfigured dependencies of what it is asked to configure ("also
+ * configuring"), so a core package may already be done by the time its turn comes.
+ */
+function configureIfNeeded(name: string): string {
+  const q = shQuote(name);
+  return `if [ "$(dpkg-query --showformat='\${db:Status-Status}' --show ${q})" != installed ]; then echo "rootstrap: configuring ${name}"; dpkg --force-depends --force-configure-any --configure ${q}; fi`;
+}
+
 /** Single-quote for sh. */
 export function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -78,12 +87,12 @@ export function buildConfigureScript(packages: readonly ConfigurePackage[], reci
   const core = recipe.coreFirst.filter((n) => names.has(n));
   for (const name of core) {
     lines.push(...shimsFor(name));
-    lines.push(`echo "rootstrap: configuring ${name}"`, `dpkg --force-depends --force-configure-any --configure ${shQuote(name)}`);
+    lines.push(configureIfNeeded(name));
   }
   for (const shim of recipe.shims) {
     if (core.includes(shim.removeBefore) || !names.has(shim.removeBefore)) continue;
     lines.push(...shimsFor(shim.removeBefore));
-    lines.push(`echo "rootstrap: configuring ${shim.removeBefore}"`, `dpkg --force-depends --force-configure-any --configure ${shQuote(shim.removeBefore)}`);
+    lines.push(configureIfNeeded(shim.removeBefore));
   }
   lines.push('echo "rootstrap: configuring the other packages"', 'dpkg --configure -a');
   return lines.join('\n') + '\n';

@@ -21,6 +21,8 @@ export interface UnpackedPackage {
   control: DebControl;
   /** .list entries, archive order. */
   listPaths: string[];
+  /** The archive's overrides (Packages index), which dpkg records in place of the .deb's own values. */
+  overrides: { priority?: string; section?: string };
   /** Conffile path -> MD5 of the file as unpacked. */
   conffiles: Array<[string, string]>;
 }
@@ -66,6 +68,14 @@ export function statusStanza(pkg: UnpackedPackage): string {
   for (const f of control) {
     const lower = f.name.toLowerCase();
     if (lower === 'package' || lower === 'status') continue;
+    if (lower === 'priority' && pkg.overrides.priority) {
+      fields.push({ name: f.name, value: pkg.overrides.priority });
+      continue;
+    }
+    if (lower === 'section' && pkg.overrides.section) {
+      fields.push({ name: f.name, value: pkg.overrides.section });
+      continue;
+    }
     if (lower === 'description') {
       description = f;
       continue;

@@ -11,6 +11,7 @@ export interface PackageRecord {
   architecture: string;
   multiArch?: 'same' | 'foreign' | 'allowed' | 'no';
   priority?: string;
+  section?: string;
   essential: boolean;
   depends?: string;
   preDepends?: string;
@@ -27,7 +28,7 @@ export interface PackageRecord {
 
 /** The fields a bootstrap needs: parsing only these halves the parse time of a 50 MB index. */
 const WANTED = new Set([
-  'package', 'version', 'architecture', 'multi-arch', 'priority', 'essential', 'depends', 'pre-depends',
+  'package', 'version', 'architecture', 'multi-arch', 'priority', 'section', 'essential', 'depends', 'pre-depends',
   'provides', 'conflicts', 'breaks', 'filename', 'size', 'sha256',
 ]);
 
@@ -72,7 +73,7 @@ export function parsePackagesIndex(text: string, component: string, source: stri
     const ma = p.get('Multi-Arch')?.toLowerCase();
     if (ma === 'same' || ma === 'foreign' || ma === 'allowed' || ma === 'no') record.multiArch = ma;
     const optional = [
-      ['priority', 'Priority'], ['depends', 'Depends'], ['preDepends', 'Pre-Depends'], ['provides', 'Provides'],
+      ['priority', 'Priority'], ['section', 'Section'], ['depends', 'Depends'], ['preDepends', 'Pre-Depends'], ['provides', 'Provides'],
       ['conflicts', 'Conflicts'], ['breaks', 'Breaks'],
     ] as const;
     for (const [key, field] of optional) {
