@@ -6,7 +6,9 @@
  *    start-stop-daemon (moved aside, restored afterwards), plus recipe shims (awk -> mawk until mawk is
  *    configured, as debootstrap does).
  * 2. Every preinst with "install", in dependency order, recipe's preinstFirst first (base-passwd's preinst
- *    writes /etc/passwd and /etc/group, which base-files' postinst needs to chown).
+ *    writes /etc/passwd and /etc/group, which base-files' postinst needs to chown). dpkg runs a preinst from
+ *    /var/lib/dpkg/tmp.ci, where debconf's frontend reads the package name from the control file; run from
+ *    info/, debconf would register its templates to "unknown", so DEBCONF_PACKAGE names the package.
  * 3. `dpkg --configure --force-depends` of the recipe's core packages, in order, like debootstrap's
  *    x_core_install; then `dpkg --configure -a`, which orders the rest by their dependencies.
  * 4. The scaffolding is removed whatever happened (trap).
@@ -79,7 +81,7 @@ export function buildConfigureScript(packages: readonly ConfigurePackage[], reci
     if (!p.hasPreinst) continue;
     const script = `/var/lib/dpkg/info/${p.infoPrefix}.preinst`;
     lines.push(
-      `DPKG_MAINTSCRIPT_PACKAGE=${shQuote(p.name)} DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT=1 DPKG_MAINTSCRIPT_ARCH=${shQuote(p.arch)} DPKG_MAINTSCRIPT_NAME=preinst DPKG_MAINTSCRIPT_DEBUG=0 DPKG_RUNNING_VERSION=${shQuote(dpkgVersion)} DPKG_ADMINDIR=/var/lib/dpkg DPKG_ROOT= ${script} install || { echo "rootstrap: preinst of ${p.name} failed with status $?" >&2; exit 1; }`,
+      `DEBCONF_PACKAGE=${shQuote(p.name)} DPKG_MAINTSCRIPT_PACKAGE=${shQuote(p.name)} DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT=1 DPKG_MAINTSCRIPT_ARCH=${shQuote(p.arch)} DPKG_MAINTSCRIPT_NAME=preinst DPKG_MAINTSCRIPT_DEBUG=0 DPKG_RUNNING_VERSION=${shQuote(dpkgVersion)} DPKG_ADMINDIR=/var/lib/dpkg DPKG_ROOT= ${script} install || { echo "rootstrap: preinst of ${p.name} failed with status $?" >&2; exit 1; }`,
     );
   }
   const shimsFor = (pkg: string): string[] =>
