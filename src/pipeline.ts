@@ -123,6 +123,7 @@ async function planBootstrap(options: BootstrapOptions, emit: EventSink): Promis
       hint: 'run it with sudo, or use --print-debs to only resolve the package set',
     });
   }
+  if (!options.printDebs) await checkTarget(options.target);
   const match = await lookupSuite(options.suite, options.recipe, options.recipesDir);
   const family = match.family;
   const variantName = options.variant ?? family.defaultVariant;
@@ -157,7 +158,7 @@ async function loadKeys(paths: readonly string[], family: RecipeFamily, fromUser
     try {
       data = await readFile(path);
     } catch (error) {
-      throw new VerifyError('keyring-missing', `keyring ${path} cannot be read: ${(error as Error).message}`, {
+      throw new VerifyError('keyring-missing', `keyring ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {
         cause: error,
         hint: fromUser ? 'check the --keyring path' : `install ${family.keyringPackage ?? 'the archive keyring package'} on this host, or pass --keyring FILE`,
       });
@@ -235,7 +236,8 @@ function resolveSelection(plan: Plan, release: ReleaseRecipe, records: PackageRe
  * TARGET must be missing or an empty directory (as mmdebstrap requires): a bootstrap never mixes with
  * what was there. The merged-/usr links and dpkg's directories are made first.
  */
-async function prepareTarget(target: string, plan: Plan, release: ReleaseRecipe): Promise<string> {
+async function checkTarget(target: string): Promise<void> {
+  if (target === '') throw new UsageError('bad-args', 'no TARGET given', { hint: 'e.g. `rootstrap bookworm /srv/root`' });
   let st;
   try {
     st = await lstat(target);
@@ -248,6 +250,10 @@ async function prepareTarget(target: string, plan: Plan, release: ReleaseRecipe)
   if (st && (await readdir(target)).filter((n) => n !== 'lost+found').length > 0) {
     throw new TargetError('target-not-empty', `target ${target} is not empty`, { hint: 'choose a new or empty directory, or remove the old root first' });
   }
+}
+
+async function prepareTarget(target: string, plan: Plan, release: ReleaseRecipe): Promise<string> {
+  await checkTarget(target); // again: the check in the plan stage was before the network round trips
   await mkdir(target, { recursive: true, mode: 0o755 });
   const root = await realpath(target);
   if (root === '/') throw new TargetError('target-is-root', 'target resolves to /', { hint: 'choose a new directory' });

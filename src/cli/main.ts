@@ -194,11 +194,14 @@ async function runBootstrap(args: BootstrapArgs): Promise<number> {
           title,
           task: async (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => {
             wrappers.set(stage, task);
-            await stages.get(stage)!.promise;
+            // The full error is printed once, by reportError; the task line only names its code.
+            await stages.get(stage)!.promise.catch((error: unknown) => {
+              throw new Error(error instanceof RootstrapError ? error.code : 'failed');
+            });
             if (!stages.get(stage)!.started) task.skip(`${title}: not needed`);
           },
         })),
-        { concurrent: false, exitOnError: true, renderer: process.stderr.isTTY ? 'default' : 'simple', rendererOptions: { collapseSubtasks: false }, fallbackRenderer: 'simple' } as never,
+        { concurrent: false, exitOnError: true, renderer: process.stderr.isTTY ? 'default' : 'simple', rendererOptions: { collapseSubtasks: false, showErrorMessage: false }, fallbackRenderer: 'simple' } as never,
       );
       await Promise.all([list.run().catch(() => {}), run.catch(() => {})]);
     }
