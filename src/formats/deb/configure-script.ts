@@ -74,7 +74,8 @@ export function buildConfigureScript(packages: readonly ConfigurePackage[], reci
     lines.push(`if [ ! -e ${shQuote(shim.path)} ] && [ ! -L ${shQuote(shim.path)} ]; then ln -s ${shQuote(shim.target)} ${shQuote(shim.path)}; fi`);
     cleanup.push(`if [ "$(readlink ${shQuote(shim.path)} 2>/dev/null)" = ${shQuote(shim.target)} ]; then rm -f ${shQuote(shim.path)}; fi`);
   }
-  lines.unshift(`cleanup() { ${cleanup.length ? cleanup.join('; ') : ':'}; }`, 'trap cleanup EXIT');
+  // dash runs an EXIT trap on a signal only if the signal itself is trapped.
+  lines.unshift(`cleanup() { ${cleanup.length ? cleanup.join('; ') : ':'}; }`, 'trap cleanup EXIT', "trap 'exit 130' INT", "trap 'exit 143' TERM HUP");
 
   lines.push('echo "rootstrap: running preinst scripts"');
   for (const p of ordered) {
