@@ -292,17 +292,30 @@ async function downloadAndUnpack(packages: readonly PackageRecord[], plan: Plan,
   const totalBytes = packages.reduce((n, p) => n + p.size, 0);
   let bytes = 0;
   let doneFiles = 0;
-  const results = await Promise.all(
+  // The first failure stops the tasks that have not started unpacking, and bootstrap() throws only once every
+  // task has settled: nothing is written into the target after the error is reported.
+  const stop = new AbortController();
+  const stopped = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const settled = await Promise.allSettled(
     packages.map(async (record) => {
       const what = `${record.name}_${record.version}_${record.architecture}.deb`;
-      const { path } = await downloadSlot(() => cache.fetch(http, `${plan.mirror.url}/${record.filename}`, record.sha256, record.size, what));
-      bytes += record.size;
-      doneFiles++;
-      emit({ kind: 'download', bytes, totalBytes, doneFiles, totalFiles: packages.length });
-      return unpackSlot(() => unpackOne(path, record, writer, what, options.signal));
+      try {
+        const { path } = await downloadSlot(() => {
+          stopped.throwIfAborted();
+          return cache.fetch(http, `${plan.mirror.url}/${record.filename}`, record.sha256, record.size, what);
+        });
+        bytes += record.size;
+        doneFiles++;
+        emit({ kind: 'download', bytes, totalBytes, doneFiles, totalFiles: packages.length });
+        return await unpackSlot(() => unpackOne(path, record, writer, what, stopped));
+      } catch (error) {
+        stop.abort(error);
+        throw error;
+      }
     }),
   );
-  return results;
+  if (stop.signal.aborted) throw stop.signal.reason; // the first failure, not the aborts it caused
+  return settled.map((r) => (r as PromiseFulfilledResult<UnpackedPackage>).value);
 }
 
 async function unpackOne(path: string, record: PackageRecord, writer: RootWriter, what: string, signal?: AbortSignal): Promise<UnpackedPackage> {
@@ -350,6 +363,9 @@ async function configureRoot(root: string, writer: RootWriter, unpacked: readonl
     },
   });
   await writeTargetFile(writer, 'var/log/bootstrap.log', result.output);
+  if (result.execError) {
+    throw new ConfigureError('no-shell', `${result.execError}`, { hint: 'the selected packages provide no /bin/sh; check the variant and --exclude' });
+  }
   if (result.status !== 0) {
     const tail = result.output.trim().split('\n').slice(-3).join(' | ');
     throw new ConfigureError('configure-failed', `configuring the packages failed with status ${result.status}: ${tail}`, {

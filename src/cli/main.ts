@@ -254,6 +254,7 @@ async function runCommand(args: RunArgs): Promise<number> {
       stdio: 'inherit',
       signal: controller.signal,
     });
+    if (result.execError) process.stderr.write(`rootstrap: ${result.execError}\n`);
     return result.status;
   } finally {
     process.off('SIGINT', forward);

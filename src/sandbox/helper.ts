@@ -26,9 +26,11 @@ export interface RunOptions {
 }
 
 export interface RunResult {
-  /** Exit status of the command; 128+N when a signal N ended it. */
+  /** Exit status of the command; 128+N when a signal N ended it; 126/127 when it could not be executed. */
   status: number;
   output: string;
+  /** Set when the command could not be executed (the helper's "exec" status line). */
+  execError?: string;
 }
 
 export function helperArgs(root: string, command: readonly string[], options: RunOptions, statusFd: number): string[] {
@@ -89,7 +91,13 @@ export function runInRoot(root: string, command: readonly string[], options: Run
       const helperError = parseStatus(status);
       if (helperError) return reject(helperError);
       const exit = code ?? 128 + (signal ? signalNumber(signal) : 0);
-      resolvePromise({ status: exit, output: Buffer.concat(output).toString('utf8') });
+      const result: RunResult = { status: exit, output: Buffer.concat(output).toString('utf8') };
+      const execLine = status.split('\n').find((l) => l.startsWith('exec\t'));
+      if (execLine) {
+        const [, , cmd, message] = execLine.split('\t');
+        result.execError = `cannot execute ${cmd} inside ${root}: ${message}`;
+      }
+      resolvePromise(result);
     });
   });
 }
