@@ -192,13 +192,15 @@ export function resolvePlan(universe: PackageUniverse, request: ResolveRequest):
         const group = rawGroup.filter((d) => !excludedDeps.has(d.name));
         if (group.length === 0) continue;
         if (group.some((dep) => satisfiedBySelection(dep, selected, universe, request.arch))) continue;
-        const choice = chooseAlternative(group, universe, request.arch, excluded);
+        const choice = chooseAlternative(group, universe, request.arch, excluded, selected);
         if (choice === 'excluded') {
           droppedByExclude.push(`${record.name} -> ${formatGroup(rawGroup)}`);
           continue;
         }
         if (!choice) {
-          throw new ResolveError('unsatisfiable', `cannot satisfy ${record.name} ${record.version} dependency "${formatGroup(rawGroup)}" (needed by ${chain(record.name, parent)})`, {
+          const taken = group.map((d) => selected.get(d.name)).filter((r): r is PackageRecord => r !== undefined);
+          const detail = taken.length ? `; selected already: ${taken.map((r) => `${r.name} ${r.version}`).join(', ')}` : '';
+          throw new ResolveError('unsatisfiable', `cannot satisfy ${record.name} ${record.version} dependency "${formatGroup(rawGroup)}" (needed by ${chain(record.name, parent)})${detail}`, {
             hint: 'the index has no package that satisfies it; check --components, --arch and --exclude',
           });
         }
@@ -227,11 +229,13 @@ function satisfiedBySelection(dep: Dependency, selected: ReadonlyMap<string, Pac
   return universe.providersOf(dep.name).some((p) => selected.get(p.record.name) === p.record && providesSatisfy(p, dep));
 }
 
-function chooseAlternative(group: AlternativeGroup, universe: PackageUniverse, arch: string, excluded: ReadonlySet<string>): PackageRecord | 'excluded' | undefined {
+function chooseAlternative(group: AlternativeGroup, universe: PackageUniverse, arch: string, excluded: ReadonlySet<string>, selected: ReadonlyMap<string, PackageRecord>): PackageRecord | 'excluded' | undefined {
   let sawExcluded = false;
+  // One version per package: a version other than the one already selected cannot be added.
+  const selectable = (r: PackageRecord): boolean => !selected.has(r.name) || selected.get(r.name) === r;
   for (const dep of group) {
     const versions = universe.versions(dep.name);
-    const real = versions.find((r) => satisfiesDirectly(r, dep, arch));
+    const real = versions.find((r) => satisfiesDirectly(r, dep, arch) && selectable(r));
     if (real) {
       if (excluded.has(real.name)) {
         sawExcluded = true;
@@ -239,7 +243,7 @@ function chooseAlternative(group: AlternativeGroup, universe: PackageUniverse, a
       }
       return real;
     }
-    const providers = universe.providersOf(dep.name).filter((p) => providesSatisfy(p, dep));
+    const providers = universe.providersOf(dep.name).filter((p) => providesSatisfy(p, dep) && selectable(p.record));
     const allowed = providers.filter((p) => !excluded.has(p.record.name));
     if (providers.length > 0 && allowed.length === 0) sawExcluded = true;
     const pick = pickProvider(allowed);

@@ -397,10 +397,8 @@ test('q. the bookworm recipe adds usr-is-merged when dependencies are followed: 
   await assertNothingOutside();
 });
 
-// BUG: bootstrap() rejects as soon as one package fails (Promise.all in downloadAndUnpack, src/pipeline.ts),
-// but the other packages' unpacks keep running and write into the target after the promise has settled: a caller
-// that removes or inspects the target on error races with them. Expected: the target is quiet once bootstrap()
-// has returned or thrown. Several rounds, because the window is a race (it shows in most rounds here).
+// Regression: bootstrap() used to reject as soon as one package failed (Promise.all) while the other unpacks
+// kept writing into the target. The target must be quiet once bootstrap() has returned or thrown. Several rounds, because the window is a race (it shows in most rounds here).
 test('r. nothing is written into the target after bootstrap() has failed', async () => {
   faults.set(FX_BASE_DEB, { kind: 'status', code: 404 });
   const changes: string[] = [];
