@@ -121,14 +121,14 @@ await runInRoot(${JSON.stringify(root)}, ['/bin/sleep', '${token}']);`;
   let seen = false;
   for (let i = 0; i < 100 && !seen; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    seen = (await exec('pgrep', ['-f', `sleep ${token}`]).catch(() => ({ stdout: '' }))).stdout.trim() !== '';
+    seen = (await exec('pgrep', ['-f', `^/bin/sleep ${token}$`]).catch(() => ({ stdout: '' }))).stdout.trim() !== '';
   }
   assert.ok(seen, 'the sandboxed sleep never started');
   parent.kill('SIGKILL');
   let gone = false;
   for (let i = 0; i < 50 && !gone; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    gone = (await exec('pgrep', ['-f', `sleep ${token}`]).catch(() => ({ stdout: '' }))).stdout.trim() === '';
+    gone = (await exec('pgrep', ['-f', `^/bin/sleep ${token}$`]).catch(() => ({ stdout: '' }))).stdout.trim() === '';
   }
   assert.ok(gone, 'the sandboxed command survived the SIGKILL of its parent');
   const mounts = await readFile('/proc/self/mounts', 'utf8');

@@ -303,10 +303,9 @@ test('several versions: = picks exactly that version', () => {
   assert.is(pick(resolve(records, { selectors: only('a') }), 'b')!.version, '1.0');
 });
 
-// BUG: when the candidate of a package is already selected and a later dependency needs an older version
-// (`b (<< 2)`), chooseAlternative returns the older record, add() ignores it because the name is taken, and
-// the dependency is silently left unsatisfied: the plan holds b 2.0 although a needs b << 2. It should raise
-// a ResolveError (or pick a consistent set) instead of returning a plan that violates a dependency.
+// Regression (found by this suite, fixed in d973e32): when the candidate of a package was already selected and
+// a later dependency needed an older version (`b (<< 2)`), chooseAlternative returned the older record, add()
+// ignored it because the name was taken, and the plan silently held b 2.0 although a needs b << 2.
 test('a version constraint that the already selected version violates is not silently ignored', () => {
   const records = [pkg('b', { version: '2.0' }), pkg('b', { version: '1.0' }), pkg('a', { depends: 'b (<< 2)' })];
   let plan: ResolvedPlan;
@@ -314,6 +313,8 @@ test('a version constraint that the already selected version violates is not sil
     plan = resolve(records, { selectors: only('b', 'a') });
   } catch (error) {
     assert.instance(error, ResolveError);
+    assert.is((error as ResolveError).code, 'unsatisfiable');
+    assert.match((error as Error).message, 'b (<< 2)');
     return;
   }
   assertPlanConsistent(plan);
