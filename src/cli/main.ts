@@ -233,7 +233,7 @@ async function runCommand(args: RunArgs): Promise<number> {
   const st = await stat(args.target).catch(() => undefined);
   if (!st?.isDirectory()) throw new UsageError('bad-target', `target ${args.target} is not a directory`, { hint: 'pass the directory of a built root' });
   const interactive = args.command.length === 0;
-  const command = interactive ? ['/bin/sh', '-c', 'exec "${SHELL:-/bin/bash}" -l 2>/dev/null || exec /bin/sh -l'] : args.command;
+  const command = interactive ? ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l'] : args.command;
   if (interactive && !process.stdin.isTTY) throw new UsageError('no-tty', 'no COMMAND given and stdin is not a terminal', { hint: 'pass a COMMAND, or run from a terminal for a shell' });
   const term = process.env.TERM ?? 'xterm';
   // SIGINT/SIGTERM sent to rootstrap are passed to the helper, which forwards them to the command and
@@ -244,7 +244,7 @@ async function runCommand(args: RunArgs): Promise<number> {
   process.on('SIGTERM', forward);
   try {
     const result = await runInRoot(resolve(args.target), command, {
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', TERM: term, LANG: 'C.UTF-8', SHELL: '/bin/bash' },
+      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', TERM: term, LANG: 'C.UTF-8' },
       hostname: args.hostname,
       network: args.network,
       binds: args.binds,
