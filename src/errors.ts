@@ -91,11 +91,6 @@ export class TargetError extends RootstrapError {
     super('target', code, message, options);
   }
 }
-export class InterruptedError extends RootstrapError {
-  constructor(signal: string) {
-    super('interrupted', 'interrupted', `interrupted by ${signal}`);
-  }
-}
 
 /** Narrow an unknown throw to a NodeJS system error code, if any. */
 export function errnoOf(error: unknown): string | undefined {

@@ -62,6 +62,9 @@ export function memoizedLookup(): (hostname: string, options: LookupOptions, cal
   };
 }
 
+/** A body whose size no signed file states (InRelease, Release.gpg) is cut off here: a mirror cannot fill memory. */
+const MAX_UNSIZED_BODY = 64 * 1024 * 1024;
+
 const RETRYABLE_CODES = new Set([
   'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH',
   'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
@@ -183,9 +186,9 @@ export class HttpClient {
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         size += chunk.length;
-        if (expected.size !== undefined && size > expected.size) {
+        if (size > (expected.size ?? MAX_UNSIZED_BODY)) {
           body.destroy();
-          throw new VerifyError('size-mismatch', `${what}: the mirror sent more than the ${expected.size} bytes the signed index promised (${url})`, {
+          throw new VerifyError('size-mismatch', `${what}: the mirror sent more than the ${expected.size ?? MAX_UNSIZED_BODY} bytes ${expected.size === undefined ? 'a Release file may have' : 'the signed index promised'} (${url})`, {
             retryable: true,
             hint: 'the mirror is corrupt or hostile; use another mirror',
           });
