@@ -110,6 +110,7 @@ export function validateFamily(file: string, data: unknown): RecipeFamily {
     if (!Array.isArray(v.selectors)) fail(file, `variants.${name}.selectors`, 'a list', v.selectors);
     const selectors = (v.selectors as unknown[]).map((s, i): VariantSelector => {
       const so = obj(file, `variants.${name}.selectors[${i}]`, s);
+      if (Object.keys(so).length !== 1) fail(file, `variants.${name}.selectors[${i}]`, 'exactly one of {"essential": true}, {"priority": P}, {"package": N}', s);
       if (so.essential === true) return { essential: true };
       if (typeof so.priority === 'string') return { priority: so.priority };
       if (typeof so.package === 'string') return { package: so.package };
@@ -120,12 +121,15 @@ export function validateFamily(file: string, data: unknown): RecipeFamily {
   const defaultVariant = str(file, 'defaultVariant', o.defaultVariant);
   if (!variants[defaultVariant]) fail(file, 'defaultVariant', `one of ${Object.keys(variants).join(', ')}`, defaultVariant);
   const mu = obj(file, 'mergedUsr', o.mergedUsr);
+  checkKeys(file, 'mergedUsr', mu, ['links', 'archLinks']);
+  checkKeys(file, 'hostSources', obj(file, 'hostSources', o.hostSources), ['pathSuffixes']);
   const archLinks: Record<string, string[]> = {};
   for (const [arch, links] of Object.entries(obj(file, 'mergedUsr.archLinks', mu.archLinks ?? {}))) archLinks[arch] = strings(file, `mergedUsr.archLinks.${arch}`, links);
   const c = obj(file, 'configure', o.configure);
   checkKeys(file, 'configure', c, ['preinstFirst', 'coreFirst', 'shims', 'startStopDaemon', 'policyRcD']);
   const shims = ((c.shims ?? []) as unknown[]).map((s, i): Shim => {
     const so = obj(file, `configure.shims[${i}]`, s);
+    checkKeys(file, `configure.shims[${i}]`, so, ['path', 'target', 'removeBefore']);
     return { path: str(file, `configure.shims[${i}].path`, so.path), target: str(file, `configure.shims[${i}].target`, so.target), removeBefore: str(file, `configure.shims[${i}].removeBefore`, so.removeBefore) };
   });
   if (!Array.isArray(o.releases) || o.releases.length === 0) fail(file, 'releases', 'a non-empty list', o.releases);

@@ -126,7 +126,14 @@ export class RootWriter {
     const resolved = await resolveInRoot(this.root, [...parent, parts[parts.length - 1]!], true, what);
     const path = resolved.path;
     try {
-      await mkdir(path, 0o700);
+      try {
+        await mkdir(path, 0o700);
+      } catch (error) {
+        // A symlink led to a place whose parents are missing: create them inside the root, then retry.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await this.ensureDirectory(resolved.parts.slice(0, -1), what, 0);
+        await mkdir(path, 0o700);
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const st = await lstat(path);

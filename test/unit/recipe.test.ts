@@ -299,8 +299,8 @@ for (const [name, mutate] of BAD) {
   });
 }
 
-// BUG: checkKeys guards the top level, variants, configure and releases, but not mergedUsr, hostSources,
-// configure.shims[] or variants.*.selectors[]: a typo there is accepted silently and changes the result
+// Regression: checkKeys used to guard only the top level, variants, configure and releases, not mergedUsr,
+// hostSources, configure.shims[] or variants.*.selectors[]: a typo there was accepted silently and changed the result
 // (`"archlinks"` drops amd64's lib64 -> usr/lib64 link; a selector {"essential": true, "priority": "required"}
 // silently selects only the essential packages; a shim's misspelled key is lost).
 test('validateFamily rejects unknown keys in nested objects too', async () => {

@@ -30,7 +30,7 @@ export interface ConfigurePackage {
  */
 function configureIfNeeded(name: string): string {
   const q = shQuote(name);
-  return `if [ "$(dpkg-query --showformat='\${db:Status-Status}' --show ${q})" != installed ]; then echo "rootstrap: configuring ${name}"; dpkg --force-depends --force-configure-any --configure ${q}; fi`;
+  return `if [ "$(dpkg-query --showformat='\${db:Status-Status}' --show ${q})" != installed ]; then echo ${shQuote(`rootstrap: configuring ${name}`)}; dpkg --force-depends --force-configure-any --configure ${q}; fi`;
 }
 
 /** Single-quote for sh. */
@@ -80,9 +80,9 @@ export function buildConfigureScript(packages: readonly ConfigurePackage[], reci
   lines.push('echo "rootstrap: running preinst scripts"');
   for (const p of ordered) {
     if (!p.hasPreinst) continue;
-    const script = `/var/lib/dpkg/info/${p.infoPrefix}.preinst`;
+    const script = shQuote(`/var/lib/dpkg/info/${p.infoPrefix}.preinst`);
     lines.push(
-      `DEBCONF_PACKAGE=${shQuote(p.name)} DPKG_MAINTSCRIPT_PACKAGE=${shQuote(p.name)} DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT=1 DPKG_MAINTSCRIPT_ARCH=${shQuote(p.arch)} DPKG_MAINTSCRIPT_NAME=preinst DPKG_MAINTSCRIPT_DEBUG=0 DPKG_RUNNING_VERSION=${shQuote(dpkgVersion)} DPKG_ADMINDIR=/var/lib/dpkg DPKG_ROOT= ${script} install || { echo "rootstrap: preinst of ${p.name} failed with status $?" >&2; exit 1; }`,
+      `DEBCONF_PACKAGE=${shQuote(p.name)} DPKG_MAINTSCRIPT_PACKAGE=${shQuote(p.name)} DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT=1 DPKG_MAINTSCRIPT_ARCH=${shQuote(p.arch)} DPKG_MAINTSCRIPT_NAME=preinst DPKG_MAINTSCRIPT_DEBUG=0 DPKG_RUNNING_VERSION=${shQuote(dpkgVersion)} DPKG_ADMINDIR=/var/lib/dpkg DPKG_ROOT= ${script} install || { echo ${shQuote(`rootstrap: preinst of ${p.name} failed with status`)} $? >&2; exit 1; }`,
     );
   }
   const shimsFor = (pkg: string): string[] =>
