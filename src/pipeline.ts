@@ -40,6 +40,8 @@ export interface BootstrapOptions {
   printDebs?: boolean;
   signal?: AbortSignal;
   onEvent?: EventSink;
+  /** Network tuning (tests shorten the read timeout and the backoff). */
+  http?: { readTimeoutMs?: number; retries?: number; backoffMs?: number };
   /** For tests: the clock, the host apt directory, the config file, the environment. */
   now?: Date;
   aptDir?: string;
@@ -81,7 +83,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
   };
 
   const plan = await stage('recipe', 'Read the recipe', () => planBootstrap(options, emit));
-  const http = new HttpClient({ ...(options.signal ? { signal: options.signal } : {}) });
+  const http = new HttpClient({ ...options.http, ...(options.signal ? { signal: options.signal } : {}) });
   try {
     const cache = new ContentCache(options.cacheDir);
     const { release, records } = await stage('indexes', 'Fetch and verify the indexes', () => fetchIndexes(plan, http, cache, options, emit));
