@@ -123,7 +123,10 @@ export class RootWriter {
 
   private async writeDirectory(parts: string[], entry: ArchiveEntry, what: string): Promise<void> {
     const parent = await this.parentDir(parts, what);
-    const resolved = await resolveInRoot(this.root, [...parent, parts[parts.length - 1]!], true, what);
+    const direct = [...parent, parts[parts.length - 1]!];
+    // The parent is resolved already: only a symlink in the last component needs a walk from the root.
+    const last = await lstat(joinRoot(this.root, direct)).catch(() => undefined);
+    const resolved = last?.isSymbolicLink() ? await resolveInRoot(this.root, direct, true, what) : { parts: direct, path: joinRoot(this.root, direct) };
     const path = resolved.path;
     try {
       try {
