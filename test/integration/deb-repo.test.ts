@@ -2,22 +2,19 @@
  * End-to-end tests of the deb pipeline against a real signed APT repository built by
  * fixtures/deb-repo/generate.sh (apt-ftparchive, dpkg-deb, gpg) and served on loopback with fault injection.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FetchError, ResolveError, RootstrapError, TargetError, VerifyError } from '../../src/errors.js';
 import { defaultCacheDir } from '../../src/fetch/cache.js';
 import { bootstrap, type BootstrapOptions, type BootstrapResult } from '../../src/pipeline.js';
+import { fixtureFamily, generateFixtureRepo } from '../support/fixture-repo.js';
 import { type Fault, startServer, type TestServer } from '../support/http-server.js';
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const GENERATE = resolve(HERE, '../../fixtures/deb-repo/generate.sh');
+import { filesUnder, fingerprint, sha256 } from '../support/tree.js';
 
 const INRELEASE = '/dists/fixture/InRelease';
 const PACKAGES_GZ = '/dists/fixture/main/binary-amd64/Packages.gz';
@@ -34,37 +31,7 @@ let sandbox: string; // per test: holds `target` and `cache`, and nothing else m
 let repoSnapshot: string;
 let homeCacheExisted: boolean;
 
-const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 const md5 = (data: Buffer | string): string => createHash('md5').update(data).digest('hex');
-
-/** Every path under `dir` with its type, mode, size and content hash: a tree fingerprint. */
-async function fingerprint(dir: string): Promise<string> {
-  const lines: string[] = [];
-  const walk = async (d: string, rel: string): Promise<void> => {
-    for (const name of (await readdir(d)).sort()) {
-      const p = join(d, name);
-      const st = await lstat(p);
-      const r = `${rel}/${name}`;
-      if (st.isDirectory()) {
-        lines.push(`${r}/ ${st.mode.toString(8)}`);
-        await walk(p, r);
-      } else if (st.isFile()) lines.push(`${r} ${st.mode.toString(8)} ${st.size} ${sha256(await readFile(p))}`);
-      else lines.push(`${r} ${st.mode.toString(8)} -> ${st.isSymbolicLink() ? await readlink(p) : '?'}`);
-    }
-  };
-  await walk(dir, '');
-  return lines.join('\n');
-}
-
-/** Every regular file under `dir` (absolute paths). */
-async function filesUnder(dir: string): Promise<string[]> {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) out.push(join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name));
-  }
-  return out;
-}
 
 function options(extra: Partial<BootstrapOptions> = {}): BootstrapOptions {
   return {
@@ -111,31 +78,13 @@ const debRequests = (): string[] => server.requests.filter((p) => p.endsWith('.d
 test.before(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'rootstrap-it-'));
   repo = join(scratch, 'repo');
-  execFileSync('bash', [GENERATE, repo], { stdio: ['ignore', 'pipe', 'inherit'] });
+  generateFixtureRepo(repo);
   repoSnapshot = await fingerprint(repo);
   homeCacheExisted = existsSync(defaultCacheDir());
-  const family = (keyring: string) => ({
-    $comment: 'rootstrap integration tests: the fixture repository of fixtures/deb-repo/generate.sh',
-    vendor: 'fixture',
-    name: 'rootstrap fixture',
-    format: 'deb',
-    components: ['main'],
-    keyrings: [keyring],
-    hostSources: { pathSuffixes: ['/rootstrap-fixture'] },
-    defaultVariant: 'required',
-    variants: {
-      extract: { selectors: [], followDependencies: false, configure: false },
-      essential: { selectors: [{ essential: true }], configure: false },
-      required: { selectors: [{ essential: true }, { priority: 'required' }], configure: false },
-    },
-    mergedUsr: { links: ['bin', 'sbin', 'lib'], archLinks: { amd64: ['lib64'] } },
-    configure: {},
-    releases: [{ codename: 'fixture', mergedUsr: true }],
-  });
   recipe = join(scratch, 'fixture.json');
   recipeNoKeyring = join(scratch, 'fixture-no-keyring.json');
-  await writeFile(recipe, JSON.stringify(family(join(repo, 'keyring.gpg')), null, 2));
-  await writeFile(recipeNoKeyring, JSON.stringify(family(join(scratch, 'missing-keyring.gpg')), null, 2));
+  await writeFile(recipe, JSON.stringify(fixtureFamily(join(repo, 'keyring.gpg')), null, 2));
+  await writeFile(recipeNoKeyring, JSON.stringify(fixtureFamily(join(scratch, 'missing-keyring.gpg')), null, 2));
   await mkdir(join(scratch, 'no-apt'));
   server = await startServer(repo, faults);
 });
