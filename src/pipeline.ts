@@ -86,9 +86,8 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
   const http = new HttpClient({ ...options.http, ...(options.signal ? { signal: options.signal } : {}) });
   try {
     const cache = new ContentCache(options.cacheDir);
-    const { release, records } = await stage('indexes', 'Fetch and verify the indexes', () => fetchIndexes(plan, http, cache, options, emit));
-    const releaseRecipe = releaseForCodename(plan.match, release.codename, `${plan.suite}/Release`);
-    const packages = await stage('resolve', 'Resolve dependencies', async () => resolveSelection(plan, releaseRecipe, records, options, emit));
+    // The whole index (tens of MB) lives only inside this call: once resolved, only the plan is kept.
+    const { releaseRecipe, packages } = await indexAndResolve(plan, http, cache, options, emit, stage);
     const result: BootstrapResult = { vendor: plan.family.vendor, codename: releaseRecipe.codename, variant: plan.variantName, mirror: plan.mirror, packages, timings };
     if (options.printDebs) return result;
 
@@ -105,6 +104,15 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
   } finally {
     await http.close();
   }
+}
+
+type StageRunner = <T>(name: StageName, title: string, fn: () => Promise<T>) => Promise<T>;
+
+async function indexAndResolve(plan: Plan, http: HttpClient, cache: ContentCache, options: BootstrapOptions, emit: EventSink, stage: StageRunner): Promise<{ releaseRecipe: ReleaseRecipe; packages: PackageRecord[] }> {
+  const { release, records } = await stage('indexes', 'Fetch and verify the indexes', () => fetchIndexes(plan, http, cache, options, emit));
+  const releaseRecipe = releaseForCodename(plan.match, release.codename, `${plan.suite}/Release`);
+  const packages = await stage('resolve', 'Resolve dependencies', async () => resolveSelection(plan, releaseRecipe, records, options, emit));
+  return { releaseRecipe, packages };
 }
 
 interface Plan {

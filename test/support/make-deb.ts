@@ -40,7 +40,7 @@ export async function makeTar(entries: readonly TarEntry[]): Promise<Buffer> {
   })();
   for (const e of entries) {
     const type = e.type ?? 'file';
-    const header: tar.Header = {
+    const header: Partial<tar.Header> & { name: string } = {
       name: e.name,
       type,
       mode: e.mode ?? (type === 'directory' ? 0o755 : type === 'symlink' ? 0o777 : 0o644),
