@@ -74,6 +74,13 @@ function classify(error: unknown, url: string): FetchError {
   if (error instanceof FetchError) return error;
   const code = errnoOf(error) ?? 'unknown';
   const message = error instanceof Error ? error.message : String(error);
+  if (code === 'UND_ERR_INVALID_ARG' || /redirect|URL protocol/i.test(message)) {
+    // undici refuses redirect loops and redirects to non-HTTP URLs (file://...): never retried.
+    return new FetchError('bad-redirect', `download of ${url} failed: the mirror redirected to an unusable location (${message.split('.')[0]})`, {
+      cause: error,
+      hint: 'the mirror redirects in a loop or away from HTTP; use another mirror URL',
+    });
+  }
   return new FetchError('network', `download of ${url} failed: ${message} (${code})`, {
     cause: error,
     retryable: RETRYABLE_CODES.has(code),
@@ -173,6 +180,12 @@ export class HttpClient {
       throw classify(error, url);
     }
     const { statusCode, body } = response;
+    if (statusCode >= 300 && statusCode < 400) {
+      body.resume();
+      throw new FetchError('redirect', `download of ${what} failed: too many redirects (HTTP ${statusCode}) starting at ${url}`, {
+        hint: 'the mirror redirects in a loop or too often; use another mirror URL',
+      });
+    }
     if (statusCode !== 200) {
       body.resume();
       const retryable = statusCode >= 500 || statusCode === 429 || statusCode === 408;

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FetchError, ResolveError, RootstrapError, TargetError, VerifyError } from '../../src/errors.js';
+import { FetchError, ResolveError, TargetError, VerifyError } from '../../src/errors.js';
 import { defaultCacheDir } from '../../src/fetch/cache.js';
 import { bootstrap, type BootstrapOptions, type BootstrapResult } from '../../src/pipeline.js';
+import { expectFailure } from '../support/expect-failure.js';
 import { fixtureFamily, generateFixtureRepo } from '../support/fixture-repo.js';
 import { type Fault, startServer, type TestServer } from '../support/http-server.js';
 import { filesUnder, fingerprint, sha256 } from '../support/tree.js';
@@ -47,20 +48,6 @@ function options(extra: Partial<BootstrapOptions> = {}): BootstrapOptions {
     env: {},
     ...extra,
   };
-}
-
-/** Run bootstrap expecting a failure; returns the error after checking its class, code and exit code. */
-async function expectFailure<E extends RootstrapError>(opts: BootstrapOptions, cls: new (...args: never[]) => E, code: string, exitCode: number): Promise<E> {
-  let result: BootstrapResult | undefined;
-  try {
-    result = await bootstrap(opts);
-  } catch (error) {
-    if (!(error instanceof cls)) throw new assert.Assertion({ message: `expected ${cls.name} ${code}, got ${String(error)}`, actual: error, expects: cls.name, operator: 'instanceof' });
-    assert.is(error.code, code, `error code (message: ${error.message})`);
-    assert.is(error.exitCode, exitCode, 'exit code');
-    return error;
-  }
-  throw new assert.Assertion({ message: `expected ${cls.name} ${code}, but bootstrap succeeded`, actual: result, expects: code, operator: 'throws' });
 }
 
 /** Only `target` and `cache` may exist in the sandbox; the served repository is unchanged; no default cache appeared. */

@@ -25,6 +25,8 @@ export interface DebSpec {
   /** Fields of the control file, in order; Package, Version, Architecture, Maintainer, Description are added when missing. */
   control: Record<string, string> & { Package: string };
   data: TarEntry[];
+  /** More control.tar members after ./control (maintainer scripts, or hostile names). */
+  controlExtra?: TarEntry[];
   /** data.tar compression: `none` (data.tar) or `gz` (data.tar.gz). Default gz. */
   dataCompression?: 'none' | 'gz';
 }
@@ -101,6 +103,7 @@ export async function makeDeb(spec: DebSpec): Promise<Buffer> {
   const control = await makeTar([
     { name: './', type: 'directory' },
     { name: './control', content: controlText(spec.control) },
+    ...(spec.controlExtra ?? []),
   ]);
   const data = await makeTar(spec.data);
   const compressed = (spec.dataCompression ?? 'gz') === 'gz';
