@@ -6,7 +6,7 @@
  */
 import { lstat, mkdir, readdir, readFile, realpath, symlink } from 'node:fs/promises';
 import { arch as hostArch } from 'node:os';
-import { ConfigureError, TargetError, UsageError, VerifyError } from './errors.js';
+import { ConfigureError, FetchError, TargetError, UsageError, VerifyError } from './errors.js';
 import type { BootstrapEvent, EventSink, StageName } from './events.js';
 import { ContentCache } from './fetch/cache.js';
 import { HttpClient } from './fetch/http.js';
@@ -22,7 +22,7 @@ import { lookupSuite, type RecipeFamily, type ReleaseRecipe, releaseForCodename,
 import { PackageUniverse, resolvePlan, type Selector } from './resolve/deb-resolver.js';
 import { makeDevices, runInRoot } from './sandbox/helper.js';
 import { RootWriter } from './unpack/writer.js';
-import { parseKeyring, type PublicKeys, verifyClearsigned, verifyDetached } from './verify/openpgp.js';
+import { clearsignedText, parseKeyring, type PublicKeys, verifyClearsigned, verifyDetached } from './verify/openpgp.js';
 
 export interface BootstrapOptions {
   suite: string;
@@ -178,20 +178,22 @@ async function loadKeys(paths: readonly string[], family: RecipeFamily, fromUser
   return keys;
 }
 
+const isNotFound = (error: unknown): boolean => error instanceof FetchError && error.code === 'not-found';
+
 async function fetchIndexes(plan: Plan, http: HttpClient, cache: ContentCache, options: BootstrapOptions, emit: EventSink): Promise<{ release: ReleaseFile; records: PackageRecord[] }> {
   const { mirror, suite } = plan;
   let signedText: string;
   const inReleaseUrl = distsUrl(mirror.url, suite, 'InRelease');
   try {
     const inRelease = (await http.fetchBuffer(inReleaseUrl, {}, `${suite}/InRelease`)).toString('utf8');
-    signedText = plan.keys ? await verifyClearsigned(inRelease, plan.keys, `${suite}/InRelease`) : stripClearsign(inRelease);
+    signedText = plan.keys ? await verifyClearsigned(inRelease, plan.keys, `${suite}/InRelease`) : clearsignedText(inRelease);
   } catch (error) {
-    if (!(error instanceof Error && 'code' in error && error.code === 'not-found')) throw error;
+    if (!isNotFound(error)) throw error;
     // No InRelease: Release + detached Release.gpg, as apt falls back.
     const releaseData = await http.fetchBuffer(distsUrl(mirror.url, suite, 'Release'), {}, `${suite}/Release`);
     if (plan.keys) {
       const signature = await http.fetchBuffer(distsUrl(mirror.url, suite, 'Release.gpg'), {}, `${suite}/Release.gpg`).catch((e: unknown) => {
-        if (e instanceof Error && 'code' in e && e.code === 'not-found') {
+        if (isNotFound(e)) {
           throw new VerifyError('unsigned', `${suite}/Release has no signature (neither InRelease nor Release.gpg exists)`, { hint: 'the repository is unsigned; pass --no-check-gpg only if you trust the path to the mirror' });
         }
         throw e;
@@ -215,11 +217,6 @@ async function fetchIndexes(plan: Plan, http: HttpClient, cache: ContentCache, o
   return { release, records: lists.flat() };
 }
 
-/** Without --check-gpg an InRelease is still clearsigned: take the text between the markers. */
-function stripClearsign(text: string): string {
-  const m = /-----BEGIN PGP SIGNED MESSAGE-----\r?\n(?:[^\n]+\r?\n)*\r?\n([\s\S]*?)\r?\n-----BEGIN PGP SIGNATURE-----/.exec(text);
-  return m ? m[1]!.replace(/^- /gm, '') : text;
-}
 
 function resolveSelection(plan: Plan, release: ReleaseRecipe, records: PackageRecord[], options: BootstrapOptions, emit: EventSink): PackageRecord[] {
   const selectors: Selector[] = plan.variant.selectors.map((s) => ('essential' in s ? { kind: 'essential' } : 'priority' in s ? { kind: 'priority', priority: s.priority } : { kind: 'package', name: s.package }));

@@ -133,7 +133,6 @@ async function runBootstrap(args: BootstrapArgs): Promise<number> {
   const stages = new Map(STAGES.map(([s]) => [s, deferred()]));
   const wrappers = new Map<StageName, ListrTaskWrapper<unknown, never, never>>();
   let downloadStart = 0;
-  const warnings: string[] = [];
   const onEvent = (event: BootstrapEvent): void => {
     switch (event.kind) {
       case 'stage-start':
@@ -156,7 +155,6 @@ async function runBootstrap(args: BootstrapArgs): Promise<number> {
         if (args.verbose) process.stderr.write(`${event.message}\n`);
         break;
       case 'warning':
-        warnings.push(event.message);
         if (!args.quiet) process.stderr.write(`rootstrap: ${event.message}\n`);
         break;
     }

@@ -96,3 +96,12 @@ export async function verifyDetached(data: Uint8Array, signature: Uint8Array, ke
   const result = await openpgp.verify({ message, signature: sig, verificationKeys: keys, expectSigned: false });
   await checkSignatures(result.signatures, keys, what);
 }
+
+/**
+ * The text of a clearsigned message WITHOUT checking it: only for --no-check-gpg, where an InRelease is still
+ * clearsigned (RFC 4880 §7: dash-escaped lines are unescaped).
+ */
+export function clearsignedText(text: string): string {
+  const m = /-----BEGIN PGP SIGNED MESSAGE-----\r?\n(?:[^\n]+\r?\n)*\r?\n([\s\S]*?)\r?\n-----BEGIN PGP SIGNATURE-----/.exec(text);
+  return m ? m[1]!.replace(/^- /gm, '') : text;
+}

@@ -13,7 +13,7 @@
  *    x_core_install; then `dpkg --configure -a`, which orders the rest by their dependencies.
  * 4. The scaffolding is removed whatever happened (trap).
  */
-import type { ConfigureRecipe } from '../../recipe/recipe.js';
+import type { ConfigureRecipe, Shim } from '../../recipe/recipe.js';
 
 export interface ConfigurePackage {
   name: string;
@@ -31,6 +31,11 @@ export interface ConfigurePackage {
 function configureIfNeeded(name: string): string {
   const q = shQuote(name);
   return `if [ "$(dpkg-query --showformat='\${db:Status-Status}' --show ${q})" != installed ]; then echo ${shQuote(`rootstrap: configuring ${name}`)}; dpkg --force-depends --force-configure-any --configure ${q}; fi`;
+}
+
+/** Remove a shim symlink only if it is still ours (a package may have replaced it, e.g. by an alternative). */
+function removeShim(shim: Shim): string {
+  return `if [ "$(readlink ${shQuote(shim.path)} 2>/dev/null)" = ${shQuote(shim.target)} ]; then rm -f ${shQuote(shim.path)}; fi`;
 }
 
 /** Single-quote for sh. */
@@ -72,7 +77,7 @@ export function buildConfigureScript(packages: readonly ConfigurePackage[], reci
   for (const shim of recipe.shims) {
     if (!names.has(shim.removeBefore)) continue;
     lines.push(`if [ ! -e ${shQuote(shim.path)} ] && [ ! -L ${shQuote(shim.path)} ]; then ln -s ${shQuote(shim.target)} ${shQuote(shim.path)}; fi`);
-    cleanup.push(`if [ "$(readlink ${shQuote(shim.path)} 2>/dev/null)" = ${shQuote(shim.target)} ]; then rm -f ${shQuote(shim.path)}; fi`);
+    cleanup.push(removeShim(shim));
   }
   // dash runs an EXIT trap on a signal only if the signal itself is trapped.
   lines.unshift(`cleanup() { ${cleanup.length ? cleanup.join('; ') : ':'}; }`, 'trap cleanup EXIT', "trap 'exit 130' INT", "trap 'exit 143' TERM HUP");
@@ -86,7 +91,7 @@ export function buildConfigureScript(packages: readonly ConfigurePackage[], reci
     );
   }
   const shimsFor = (pkg: string): string[] =>
-    recipe.shims.filter((s) => s.removeBefore === pkg).map((s) => `if [ "$(readlink ${shQuote(s.path)} 2>/dev/null)" = ${shQuote(s.target)} ]; then rm -f ${shQuote(s.path)}; fi`);
+    recipe.shims.filter((s) => s.removeBefore === pkg).map(removeShim);
   const core = recipe.coreFirst.filter((n) => names.has(n));
   for (const name of core) {
     lines.push(...shimsFor(name));

@@ -51,7 +51,8 @@ export async function hashConffiles(names: readonly string[], realPaths: Readonl
   const out: Array<[string, string]> = [];
   for (const name of names) {
     const real = realPaths.get(name);
-    // dpkg records an obsolete/missing conffile with an empty hash; a package listing one it does not ship is odd but legal.
+    // A conffile the package lists but does not ship is odd but legal: record it as dpkg does a conffile it has
+    // not installed yet ("newconffile"), so dpkg --configure does not compare it with anything.
     out.push([name, real ? md5(await readFile(real)) : 'newconffile']);
   }
   return out;
